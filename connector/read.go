@@ -1,0 +1,647 @@
+package connector
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/source-zoom/source-zoom/protocol"
+)
+
+// readStats counts what a read did; the counters are shared by workers.
+type readStats struct {
+	requests, retries, throttled atomic.Int64
+}
+
+// run is the state of one stream during a read.
+type run struct {
+	st       *Stream
+	selected bool // in the configured catalog (else read only as a parent)
+	incr     bool // configured incremental
+	parent   *run
+	children []*run
+	depth    int
+	prefix   []byte
+
+	// lower bound of cursors read in incremental mode (zero: none);
+	// lowerExcl makes it exclusive (it came from saved state).
+	lower     time.Time
+	lowerExcl bool
+	// windowStart is where windowed listings begin.
+	windowStart time.Time
+
+	mu          sync.Mutex
+	state       cursorState
+	maxSeen     time.Time
+	sinceState  int
+	total       int64
+	pending     int
+	parentDone  bool
+	finished    bool
+	failed      error
+	running     bool
+	lastState   time.Time
+	estimateSet bool
+}
+
+// task is one partition of one stream: the values its parent record gave.
+type task struct {
+	r      *run
+	key    string            // partition key ("" for a root stream)
+	vals   map[string][]byte // param name → raw JSON value
+	extra  []byte            // encoded fields added to each record
+	cursor time.Time         // partition cursor, if the stream has one
+	u      *url.URL
+}
+
+// reader runs one read.
+type reader struct {
+	src    *Source
+	out    *protocol.Writer
+	log    *slog.Logger
+	req    *requester
+	now    func() time.Time
+	runs   []*run // every run, parents before children
+	stats  readStats
+	cancel context.CancelFunc
+
+	qmu      sync.Mutex
+	qcond    *sync.Cond
+	queues   [][]*task // by depth; deeper first
+	inflight int
+	closed   bool
+}
+
+func (rd *reader) push(t *task) {
+	rd.qmu.Lock()
+	for len(rd.queues) <= t.r.depth {
+		rd.queues = append(rd.queues, nil)
+	}
+	rd.queues[t.r.depth] = append(rd.queues[t.r.depth], t)
+	rd.qmu.Unlock()
+	rd.qcond.Signal()
+}
+
+// pop returns the next task, deepest first, or nil when the read is over.
+func (rd *reader) pop() *task {
+	rd.qmu.Lock()
+	defer rd.qmu.Unlock()
+	for {
+		for d := len(rd.queues) - 1; d >= 0; d-- {
+			if q := rd.queues[d]; len(q) > 0 {
+				t := q[0]
+				q[0] = nil
+				rd.queues[d] = q[1:]
+				rd.inflight++
+				return t
+			}
+		}
+		if rd.inflight == 0 || rd.closed {
+			rd.closed = true
+			rd.qcond.Broadcast()
+			return nil
+		}
+		rd.qcond.Wait()
+	}
+}
+
+func (rd *reader) taskDone() {
+	rd.qmu.Lock()
+	rd.inflight--
+	rd.qmu.Unlock()
+	rd.qcond.Broadcast()
+}
+
+// execute reads one partition completely and settles it.
+func (rd *reader) execute(ctx context.Context, t *task) {
+	r := t.r
+	r.mu.Lock()
+	failed := r.failed != nil
+	r.mu.Unlock()
+	if failed || ctx.Err() != nil {
+		rd.settle(t, false, time.Time{})
+		return
+	}
+	maxCursor, err := rd.readPartition(ctx, t)
+	if err == nil {
+		rd.settle(t, true, maxCursor)
+		return
+	}
+	var re *ruleError
+	if errors.As(err, &re) && re.Action == ActionSkip {
+		reason := re.Reason
+		if reason == "" {
+			reason = "skipped by error rule"
+		}
+		rd.log.Info("skipping partition: "+reason, "stream", r.st.Name, "partition", t.key, "status", re.Status, "code", re.Code, "message", re.Message)
+		rd.settle(t, true, maxCursor)
+		return
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		rd.settle(t, false, time.Time{})
+		return
+	}
+	if errors.As(err, &re) && re.Action == ActionFailSync {
+		rd.cancel()
+	}
+	rd.fail(r, fmt.Errorf("stream %q: %w", r.st.Name, err))
+	rd.settle(t, false, time.Time{})
+}
+
+// fail marks r and its descendants failed (the first error wins).
+func (rd *reader) fail(r *run, err error) {
+	r.mu.Lock()
+	first := r.failed == nil
+	if first {
+		r.failed = err
+	}
+	r.mu.Unlock()
+	if !first {
+		return
+	}
+	for _, c := range r.children {
+		rd.fail(c, fmt.Errorf("stream %q: its parent stream %q failed: %w", c.st.Name, r.st.Name, unwrapStream(err)))
+	}
+}
+
+func unwrapStream(err error) error {
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
+// settle records the end of a partition: its state when it succeeded, and
+// the stream's completion when it was the last one.
+func (rd *reader) settle(t *task, ok bool, maxCursor time.Time) {
+	r := t.r
+	r.mu.Lock()
+	r.pending--
+	if ok && r.incr {
+		v := maxCursor
+		if r.st.Incremental.PartitionCursor != "" {
+			v = t.cursor
+		}
+		if v.IsZero() {
+			v = r.state.Cursor
+		}
+		r.state.Partitions[t.key] = v
+		if v.After(r.maxSeen) {
+			r.maxSeen = v
+		}
+		if r.selected && rd.now().Sub(r.lastState) >= time.Second {
+			rd.emitStateLocked(r)
+		}
+	}
+	r.mu.Unlock()
+	rd.maybeFinish(r)
+}
+
+// emitStateLocked prints r's STATE with the records counted since the last.
+func (rd *reader) emitStateLocked(r *run) {
+	var blob json.RawMessage
+	if r.incr {
+		blob = r.state.marshal(r.st.Incremental.CursorField)
+	} else {
+		blob = json.RawMessage(`{}`)
+	}
+	_ = rd.out.Send(&protocol.Message{Type: protocol.TypeState, State: &protocol.State{
+		Type:        protocol.StateStream,
+		Stream:      &protocol.StreamState{StreamDescriptor: protocol.StreamDescriptor{Name: r.st.Name}, StreamState: blob},
+		SourceStats: &protocol.StateStats{RecordCount: float64(r.sinceState)},
+	}})
+	r.sinceState = 0
+	r.lastState = rd.now()
+}
+
+// maybeFinish completes r when its parent is complete and no partition is
+// pending, then lets its children know.
+func (rd *reader) maybeFinish(r *run) {
+	r.mu.Lock()
+	if r.finished || r.pending > 0 || !r.parentDone {
+		r.mu.Unlock()
+		return
+	}
+	r.finished = true
+	if r.failed == nil && r.incr {
+		// Fold the finished partitions into the cursor.
+		if r.maxSeen.After(r.state.Cursor) {
+			r.state.Cursor = r.maxSeen
+		}
+		r.state.Partitions = map[string]time.Time{}
+	}
+	if r.selected {
+		rd.emitStateLocked(r)
+		status := protocol.StatusComplete
+		if r.failed != nil {
+			status = protocol.StatusIncomplete
+		}
+		rd.streamStatus(r.st.Name, status)
+	}
+	r.mu.Unlock()
+	for _, c := range r.children {
+		c.mu.Lock()
+		c.parentDone = true
+		c.mu.Unlock()
+		rd.maybeFinish(c)
+	}
+}
+
+func (rd *reader) streamStatus(name, status string) {
+	_ = rd.out.Send(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+		Type: protocol.TraceStreamStatus, EmittedAt: float64(rd.now().UnixMilli()),
+		StreamStatus: &protocol.StreamStatus{StreamDescriptor: protocol.StreamDescriptor{Name: name}, Status: status},
+	}})
+}
+
+// readPartition fetches every page (and window) of one partition, emits its
+// records and queues its children's partitions. It returns the highest
+// record cursor it saw.
+func (rd *reader) readPartition(ctx context.Context, t *task) (time.Time, error) {
+	r := t.r
+	inc := r.st.Incremental
+	if inc == nil || inc.Window <= 0 {
+		return rd.listing(ctx, t, t.u)
+	}
+	var maxCursor time.Time
+	for _, w := range windows(rd.windowFrom(t), rd.now(), inc) {
+		u := *t.u
+		q := u.Query()
+		q.Set(inc.FromParam, w[0])
+		q.Set(inc.ToParam, w[1])
+		u.RawQuery = q.Encode()
+		m, err := rd.listing(ctx, t, &u)
+		if m.After(maxCursor) {
+			maxCursor = m
+		}
+		if err != nil {
+			return maxCursor, err
+		}
+	}
+	return maxCursor, nil
+}
+
+func (rd *reader) windowFrom(t *task) time.Time {
+	r := t.r
+	if r.incr && !r.lower.IsZero() && r.lower.After(r.windowStart) {
+		return r.lower
+	}
+	return r.windowStart
+}
+
+// windows splits [from, now] into windows of inc.Window, formatted in
+// inc.WindowLayout. A date-only layout gives inclusive days.
+func windows(from, now time.Time, inc *Incremental) [][2]string {
+	layout := inc.WindowLayout
+	if layout == "" {
+		layout = time.RFC3339
+	}
+	var out [][2]string
+	dateOnly := !strings.ContainsAny(layout, "15")
+	if dateOnly {
+		day := func(t time.Time) time.Time {
+			y, m, d := t.UTC().Date()
+			return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		}
+		end := day(now)
+		days := int(inc.Window / (24 * time.Hour))
+		if days < 1 {
+			days = 1
+		}
+		for s := day(from); !s.After(end); {
+			e := s.AddDate(0, 0, days-1)
+			if e.After(end) {
+				e = end
+			}
+			out = append(out, [2]string{s.Format(layout), e.Format(layout)})
+			s = e.AddDate(0, 0, 1)
+		}
+		return out
+	}
+	for s := from.UTC(); s.Before(now); s = s.Add(inc.Window) {
+		e := s.Add(inc.Window)
+		if e.After(now) {
+			e = now
+		}
+		out = append(out, [2]string{s.Format(layout), e.Format(layout)})
+	}
+	return out
+}
+
+// listing pages through one listing. On an ActionRestart error it starts
+// again from the first page, skipping the records it already handled.
+func (rd *reader) listing(ctx context.Context, t *task, base *url.URL) (time.Time, error) {
+	r := t.r
+	pag := r.st.Paginator
+	if pag == nil {
+		if r.st.recordsAt() == WholeBody || rd.src.Paginator == nil {
+			pag = SinglePage{}
+		} else {
+			pag = rd.src.Paginator
+		}
+	}
+	size := rd.src.PageSize
+	if size <= 0 {
+		size = 100
+	}
+	var maxCursor time.Time
+	handled := 0 // records handled in this listing, kept across restarts
+	restarts := 0
+restart:
+	pager := pag.Begin(size)
+	seen := 0
+	for page := 0; ; page++ {
+		u := *base
+		pager.Apply(&u)
+		pg, err := rd.req.get(ctx, r.st, &u)
+		if err != nil {
+			var re *ruleError
+			if errors.As(err, &re) && re.Action == ActionRestart && restarts < 3 {
+				restarts++
+				rd.log.Info("restarting listing: "+re.Message, "stream", r.st.Name, "partition", t.key, "already_emitted", handled)
+				goto restart
+			}
+			return maxCursor, err
+		}
+		if page == 0 && r.parent == nil && r.st.Estimate != "" && r.selected {
+			rd.estimate(r, pg.Body)
+		}
+		n, m, err := rd.handlePage(t, pg, seen, handled)
+		if m.After(maxCursor) {
+			maxCursor = m
+		}
+		pg.Records = n
+		seen += n
+		if seen > handled {
+			handled = seen
+		}
+		if err != nil {
+			return maxCursor, err
+		}
+		more, err := pager.Advance(pg)
+		if err != nil {
+			return maxCursor, err
+		}
+		if !more {
+			return maxCursor, nil
+		}
+		if ctx.Err() != nil {
+			return maxCursor, ctx.Err()
+		}
+	}
+}
+
+func (rd *reader) estimate(r *run, body []byte) {
+	v, ok := path(body, strings.Split(r.st.Estimate, "."))
+	if !ok {
+		return
+	}
+	var n int64
+	if json.Unmarshal(v, &n) != nil || n <= 0 {
+		return
+	}
+	_ = rd.out.Send(&protocol.Message{Type: protocol.TypeTrace, Trace: &protocol.Trace{
+		Type: protocol.TraceEstimate, EmittedAt: float64(rd.now().UnixMilli()),
+		Estimate: &protocol.Estimate{Name: r.st.Name, Type: "STREAM", RowEstimate: n},
+	}})
+}
+
+// handlePage selects the records of a page, emits those the stream wants
+// and queues child partitions. Records whose index in the listing is below
+// skip were handled before a restart and are passed over. It returns the
+// number of records on the page and the highest cursor emitted.
+func (rd *reader) handlePage(t *task, pg *Page, first, skip int) (int, time.Time, error) {
+	r := t.r
+	var maxCursor time.Time
+	var buf []byte
+	if r.selected {
+		buf = rd.out.Buffer()
+	}
+	emitted := 0
+	now := rd.now().UnixMilli()
+	idx := first
+	var children []*task
+	each := func(rec []byte) error {
+		i := idx
+		idx++
+		if len(rec) == 0 || rec[0] != '{' {
+			return fmt.Errorf("record %d of %s is %s, not a JSON object", i, sanitizeURL(pg.URL), describe(rec))
+		}
+		if i < skip {
+			return nil
+		}
+		for _, c := range r.children {
+			if ct := rd.childTask(c, t, rec); ct != nil {
+				children = append(children, ct)
+			}
+		}
+		if !r.selected {
+			return nil
+		}
+		if r.incr && r.st.Incremental.PartitionCursor == "" {
+			if v, ok := member(rec, r.st.Incremental.CursorField); ok {
+				if ct, err := parseTime(scalarString(v)); err == nil {
+					if !r.after(ct) {
+						return nil
+					}
+					if ct.After(maxCursor) {
+						maxCursor = ct
+					}
+				}
+			}
+		}
+		buf = protocol.AppendRecord(buf, r.prefix, now, rec, t.extra)
+		emitted++
+		return nil
+	}
+	var err error
+	if at := r.st.recordsAt(); at == WholeBody {
+		err = each(pg.Body)
+	} else if arr, ok := path(pg.Body, strings.Split(at, ".")); ok && !isNull(arr) {
+		if len(arr) == 0 || arr[0] != '[' {
+			err = fmt.Errorf("%s: %q is %s, not an array of records", sanitizeURL(pg.URL), at, describe(arr))
+		} else {
+			err = eachElement(arr, each)
+		}
+	}
+	if emitted > 0 {
+		r.mu.Lock()
+		if !r.running {
+			r.running = true
+			rd.streamStatus(r.st.Name, protocol.StatusRunning)
+		}
+		werr := rd.out.WriteLines(buf)
+		r.sinceState += emitted
+		r.total += int64(emitted)
+		r.mu.Unlock()
+		if werr != nil {
+			return idx - first, maxCursor, werr
+		}
+	}
+	for _, c := range children {
+		rd.push(c)
+	}
+	return idx - first, maxCursor, err
+}
+
+func isNull(v []byte) bool { return len(v) == 4 && string(v) == "null" }
+
+func describe(v []byte) string {
+	if len(v) == 0 {
+		return "empty"
+	}
+	switch v[0] {
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '{':
+		return "an object"
+	}
+	return "a number"
+}
+
+// after reports whether cursor t is past r's lower bound.
+func (r *run) after(t time.Time) bool {
+	if r.lower.IsZero() {
+		return true
+	}
+	if r.lowerExcl {
+		return t.After(r.lower)
+	}
+	return !t.Before(r.lower)
+}
+
+// childTask builds the partition of child stream c for parent record rec,
+// or nil when incremental state says it is already read.
+func (rd *reader) childTask(c *run, parent *task, rec []byte) *task {
+	vals := make(map[string][]byte, len(c.st.Params))
+	var extra []byte
+	for _, p := range c.st.Params {
+		v, ok := path(rec, strings.Split(p.Field, "."))
+		if !ok {
+			v, ok = parent.vals[p.Field]
+		}
+		if !ok || isNull(v) {
+			v = []byte("null")
+		}
+		vals[p.Name] = v
+		if p.Add {
+			name, _ := json.Marshal(p.Name)
+			extra = append(extra, ',')
+			extra = append(extra, name...)
+			extra = append(extra, ':')
+			if p.AsString && len(v) > 0 && v[0] != '"' && !isNull(v) {
+				s, _ := json.Marshal(string(v))
+				extra = append(extra, s...)
+			} else {
+				extra = append(extra, v...)
+			}
+		}
+	}
+	t := &task{r: c, vals: vals, extra: extra}
+	t.key = partitionKey(c.st, vals)
+	if inc := c.st.Incremental; inc != nil && inc.PartitionCursor != "" {
+		if ct, err := parseTime(scalarString(vals[inc.PartitionCursor])); err == nil {
+			t.cursor = ct
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed != nil {
+		return nil
+	}
+	if c.incr {
+		if _, done := c.state.Partitions[t.key]; done {
+			return nil
+		}
+		if c.st.Incremental.PartitionCursor != "" && !t.cursor.IsZero() && !c.after(t.cursor) {
+			return nil
+		}
+	}
+	u, err := rd.resolve(c.st, vals)
+	if err != nil {
+		c.failed = fmt.Errorf("stream %q: %w", c.st.Name, err)
+		return nil
+	}
+	t.u = u
+	c.pending++
+	return t
+}
+
+// partitionKey is the key of a partition in state: the values of the
+// params used in the stream's path and query, joined by "|".
+func partitionKey(st *Stream, vals map[string][]byte) string {
+	var b strings.Builder
+	for _, p := range st.Params {
+		if !st.usesPlaceholder(p.Name) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('|')
+		}
+		b.WriteString(scalarString(vals[p.Name]))
+	}
+	return b.String()
+}
+
+// resolve builds the URL of a partition from the stream's path and query.
+func (rd *reader) resolve(st *Stream, vals map[string][]byte) (*url.URL, error) {
+	enc := map[string]func(string) string{}
+	for _, p := range st.Params {
+		if p.Encode != nil {
+			enc[p.Name] = p.Encode
+		}
+	}
+	fill := func(s string, path bool) (string, error) {
+		for _, ph := range placeholders(s) {
+			raw, ok := vals[ph]
+			v := scalarString(raw)
+			if !ok || v == "" {
+				return "", fmt.Errorf("parent record has no value for {%s}", ph)
+			}
+			if path {
+				if e := enc[ph]; e != nil {
+					v = e(v)
+				} else {
+					v = url.PathEscape(v)
+				}
+			}
+			s = strings.Replace(s, "{"+ph+"}", v, 1)
+		}
+		return s, nil
+	}
+	p, err := fill(st.path(), true)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(strings.TrimRight(rd.src.BaseURL, "/") + p)
+	if err != nil {
+		return nil, fmt.Errorf("build URL: %w", err)
+	}
+	if len(st.Query) > 0 {
+		q := u.Query()
+		for k, vs := range st.Query {
+			for _, v := range vs {
+				fv, err := fill(v, false)
+				if err != nil {
+					return nil, err
+				}
+				q.Add(k, fv)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u, nil
+}
