@@ -16,9 +16,12 @@ import (
 //go:embed spec.json
 var spec []byte
 
+// version is stamped at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := connector.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, streams.Connector(spec))
+	code := connector.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, streams.Connector(spec, version))
 	stop()
 	os.Exit(code)
 }

@@ -47,12 +47,15 @@ const (
 	PageSize           = 300 // Zoom's maximum
 )
 
-// Connector returns the Zoom connector; spec is spec.json.
-func Connector(spec json.RawMessage) *connector.Connector {
+// Connector returns the Zoom connector; spec is spec.json, version goes
+// into the User-Agent header.
+func Connector(spec json.RawMessage, version string) *connector.Connector {
 	return &connector.Connector{
-		Name:  "source-zoom",
-		Spec:  spec,
-		Open:  open,
+		Name: "source-zoom",
+		Spec: spec,
+		Open: func(ctx context.Context, raw json.RawMessage, env connector.Env) (*connector.Source, error) {
+			return open(ctx, raw, env, version)
+		},
 		Check: check,
 	}
 }
@@ -118,7 +121,7 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-func open(ctx context.Context, raw json.RawMessage, env connector.Env) (*connector.Source, error) {
+func open(ctx context.Context, raw json.RawMessage, env connector.Env, version string) (*connector.Source, error) {
 	c, err := ParseConfig(raw)
 	if err != nil {
 		return nil, err
@@ -136,7 +139,7 @@ func open(ctx context.Context, raw json.RawMessage, env connector.Env) (*connect
 		BaseURL:     strings.TrimRight(c.APIBaseURL, "/"),
 		Auth:        ts,
 		Transport:   transport,
-		Header:      http.Header{"User-Agent": {"source-zoom"}},
+		Header:      http.Header{"User-Agent": {"source-zoom/" + version}},
 		Paginator:   connector.Cursor{TokenField: "next_page_token", SizeParam: "page_size"},
 		PageSize:    PageSize,
 		Errors:      zoomErrors,
