@@ -304,7 +304,7 @@ func windows(from, now time.Time, inc *Incremental) [][2]string {
 		layout = time.RFC3339
 	}
 	var out [][2]string
-	dateOnly := !strings.ContainsAny(layout, "15")
+	dateOnly := !strings.Contains(layout, ":") // no time of day in the layout
 	if dateOnly {
 		day := func(t time.Time) time.Time {
 			y, m, d := t.UTC().Date()
