@@ -129,7 +129,7 @@ func (r *requester) get(ctx context.Context, st *Stream, u *url.URL) (*Page, err
 				return nil, err
 			}
 		}
-		page, apiErr, err := r.do(ctx, u)
+		page, usedToken, apiErr, err := r.do(ctx, u)
 		if err == nil && apiErr == nil {
 			return page, nil
 		}
@@ -171,9 +171,7 @@ func (r *requester) get(ctx context.Context, st *Stream, u *url.URL) (*Page, err
 					return nil, &ConfigError{Err: fmt.Errorf("the API rejected the access token again after a refresh: %s", apiErr.Message)}
 				}
 				refreshed = true
-				if tok, terr := r.src.Auth.Token(); terr == nil {
-					inv.Invalidate(tok.AccessToken)
-				}
+				inv.Invalidate(usedToken)
 				r.log.Info("access token rejected; fetching a new one", "stream", st.Name, "reason", apiErr.Message)
 				attempt--
 				continue
@@ -217,8 +215,9 @@ func isDaily(e *APIError) bool {
 	return strings.Contains(t, "daily") || strings.Contains(strings.ToLower(e.Message), "daily")
 }
 
-// do performs one attempt. Exactly one of page, apiErr and err is non-nil.
-func (r *requester) do(ctx context.Context, u *url.URL) (*Page, *APIError, error) {
+// do performs one attempt and returns the access token it used. Exactly
+// one of page, apiErr and err is non-nil.
+func (r *requester) do(ctx context.Context, u *url.URL) (page *Page, token string, apiErr *APIError, err error) {
 	timeout := r.src.Timeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
@@ -227,7 +226,7 @@ func (r *requester) do(ctx context.Context, u *url.URL) (*Page, *APIError, error
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("build request for %s: %w", sanitizeURL(u), err)
+		return nil, "", nil, fmt.Errorf("build request for %s: %w", sanitizeURL(u), err)
 	}
 	for k, vs := range r.src.Header {
 		req.Header[k] = vs
@@ -236,24 +235,25 @@ func (r *requester) do(ctx context.Context, u *url.URL) (*Page, *APIError, error
 	if r.src.Auth != nil {
 		tok, err := r.src.Auth.Token()
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		token = tok.AccessToken
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if r.stats != nil {
 		r.stats.requests.Add(1)
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("GET %s: %w", sanitizeURL(u), stripURL(err))
+		return nil, token, nil, fmt.Errorf("GET %s: %w", sanitizeURL(u), stripURL(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("GET %s: reading body: %w", sanitizeURL(u), stripURL(err))
+		return nil, token, nil, fmt.Errorf("GET %s: reading body: %w", sanitizeURL(u), stripURL(err))
 	}
 	if len(body) > maxBody {
-		return nil, nil, fmt.Errorf("GET %s: body larger than %d bytes", sanitizeURL(u), maxBody)
+		return nil, token, nil, fmt.Errorf("GET %s: body larger than %d bytes", sanitizeURL(u), maxBody)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		code, has, msg := errBodyCode(body)
@@ -268,13 +268,13 @@ func (r *requester) do(ctx context.Context, u *url.URL) (*Page, *APIError, error
 				e.Header[h] = v
 			}
 		}
-		return nil, e, nil
+		return nil, token, e, nil
 	}
 	if !json.Valid(body) {
 		// A 200 with a body that is not JSON is usually a cut connection.
-		return nil, nil, fmt.Errorf("GET %s: HTTP %d with a body that is not valid JSON (%d bytes): %s", sanitizeURL(u), resp.StatusCode, len(body), truncate(snippet(body), 80))
+		return nil, token, nil, fmt.Errorf("GET %s: HTTP %d with a body that is not valid JSON (%d bytes): %s", sanitizeURL(u), resp.StatusCode, len(body), truncate(snippet(body), 80))
 	}
-	return &Page{URL: u, Header: resp.Header, Body: body}, nil, nil
+	return &Page{URL: u, Header: resp.Header, Body: body}, token, nil, nil
 }
 
 // stripURL removes the URL (with its query) from *url.Error messages.
