@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -27,8 +29,12 @@ func (r *Redactor) Add(secret string) {
 		}
 	}
 	r.secrets = append(r.secrets, secret)
-	pairs := make([]string, 0, 2*len(r.secrets))
-	for _, s := range r.secrets {
+	// Longest first: the Replacer prefers earlier pairs at a position, and a
+	// secret that is a prefix of another must not leave the other's tail.
+	sorted := slices.Clone(r.secrets)
+	sort.SliceStable(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
+	pairs := make([]string, 0, 2*len(sorted))
+	for _, s := range sorted {
 		pairs = append(pairs, s, "****")
 	}
 	r.r = strings.NewReplacer(pairs...)

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,11 @@ type Writer struct {
 	ch      chan chunk
 	stopped chan struct{}
 	redact  *Redactor
+
+	// sendMu is held shared while a chunk is queued and exclusively by
+	// Close while it closes ch, so a Send racing Close never sends on a
+	// closed channel.
+	sendMu sync.RWMutex
 
 	mu     sync.Mutex
 	err    error // first write error
@@ -109,6 +115,8 @@ func (w *Writer) Err() error {
 var errClosed = errors.New("write output: writer closed")
 
 func (w *Writer) send(c chunk) error {
+	w.sendMu.RLock()
+	defer w.sendMu.RUnlock()
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -179,14 +187,18 @@ func (w *Writer) scrub(m *Message) {
 // Close flushes everything queued and stops the writer goroutine. It returns
 // the first write error. Calls after the first are no-ops.
 func (w *Writer) Close() error {
+	w.sendMu.Lock()
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
+		w.sendMu.Unlock()
+		<-w.stopped
 		return w.Err()
 	}
 	w.closed = true
 	w.mu.Unlock()
 	close(w.ch)
+	w.sendMu.Unlock()
 	<-w.stopped
 	return w.Err()
 }
@@ -202,17 +214,36 @@ func RecordPrefix(stream string) []byte {
 // AppendRecord appends one RECORD line to dst: prefix (from RecordPrefix),
 // the emission time in epoch milliseconds, the raw JSON object data and the
 // fields extra (already-encoded `"name":value` members, each preceded by a
-// comma), without decoding data.
+// comma), without decoding data. Line breaks in data and extra can only be
+// white space between JSON tokens (JSON strings escape them); they become
+// spaces so that the message stays on one line.
 func AppendRecord(dst, prefix []byte, emittedAt int64, data []byte, extra []byte) []byte {
 	dst = append(dst, prefix...)
 	dst = strconv.AppendInt(dst, emittedAt, 10)
 	dst = append(dst, `,"data":`...)
+	start := len(dst)
 	if len(extra) == 0 {
 		dst = append(dst, data...)
 	} else {
 		dst = appendSpliced(dst, data, extra)
 	}
+	oneLine(dst[start:])
 	return append(dst, "}}\n"...)
+}
+
+// oneLine replaces CR and LF in b with spaces. Compact JSON has neither,
+// and IndexByte finds that out quickly.
+func oneLine(b []byte) {
+	for _, c := range []byte{'\n', '\r'} {
+		for s := b; ; {
+			i := bytes.IndexByte(s, c)
+			if i < 0 {
+				break
+			}
+			s[i] = ' '
+			s = s[i+1:]
+		}
+	}
 }
 
 // appendSpliced appends the object data with extra members inserted before

@@ -114,7 +114,7 @@ func checkURL(field, raw string) error {
 }
 
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") { // host names are case-insensitive
 		return true
 	}
 	ip := net.ParseIP(host)
