@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -38,16 +39,16 @@ func ParseState(data []byte) (map[string]json.RawMessage, error) {
 		if err := json.Unmarshal(data, &probe); err != nil {
 			return nil, err
 		}
-		if _, ok := probe["type"]; ok {
-			return out, addStateMessage(out, data)
+		add := addLegacy
+		for _, k := range []string{"type", "stream", "global"} {
+			if _, ok := probe[k]; ok {
+				add = addStateMessage
+			}
 		}
-		if _, ok := probe["stream"]; ok {
-			return out, addStateMessage(out, data)
+		if err := add(out, data); err != nil {
+			return nil, err
 		}
-		if _, ok := probe["global"]; ok {
-			return out, addStateMessage(out, data)
-		}
-		return out, addLegacy(out, data)
+		return out, nil
 	}
 	return nil, fmt.Errorf("state must be a JSON array or object, not %s", kindOf(data))
 }
@@ -225,8 +226,14 @@ func jsonSyntaxError(data []byte) error {
 	err := json.Unmarshal(data, &v)
 	var se *json.SyntaxError
 	if ok := asSyntax(err, &se); ok {
+		// Offset counts the bytes read including the offending one; at the
+		// end of the input it is the length of the input.
+		off := min(int(se.Offset), len(data))
+		if off > 0 && int(se.Offset) <= len(data) && !strings.HasPrefix(se.Error(), "unexpected end") {
+			off--
+		}
 		line, col := 1, 1
-		for _, c := range data[:min(int(se.Offset), len(data))] {
+		for _, c := range string(data[:off]) {
 			if c == '\n' {
 				line, col = line+1, 1
 			} else {
