@@ -163,12 +163,15 @@ type LinkHeader struct {
 }
 
 // Begin implements Paginator.
-func (l LinkHeader) Begin(size int) Pager { return &linkPager{l: l, size: size} }
+func (l LinkHeader) Begin(size int) Pager {
+	return &linkPager{l: l, size: size, seen: map[string]bool{}}
+}
 
 type linkPager struct {
 	l    LinkHeader
 	size int
 	next *url.URL
+	seen map[string]bool // next links followed, against cycles
 }
 
 func (p *linkPager) Apply(u *url.URL) {
@@ -195,9 +198,10 @@ func (p *linkPager) Advance(pg *Page) (bool, error) {
 	if u.Host != pg.URL.Host {
 		return false, fmt.Errorf("Link header points to another host %q", u.Host)
 	}
-	if p.next != nil && p.next.String() == u.String() {
+	if p.seen[u.String()] {
 		return false, fmt.Errorf("the API repeated next link %q", truncate(next, 80))
 	}
+	p.seen[u.String()] = true
 	p.next = u
 	return true, nil
 }

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,10 @@ type task struct {
 	extra  []byte            // encoded fields added to each record
 	cursor time.Time         // partition cursor, if the stream has one
 	u      *url.URL
+	// replay re-reads a partition that saved state marks done, only to
+	// give the stream's children their partitions: its records are not
+	// emitted again and its state is left as saved.
+	replay bool
 }
 
 // reader runs one read.
@@ -126,6 +131,9 @@ func (rd *reader) execute(ctx context.Context, t *task) {
 	failed := r.failed != nil
 	r.mu.Unlock()
 	if failed || ctx.Err() != nil {
+		if !failed {
+			rd.fail(r, interruptedError(r))
+		}
 		rd.settle(t, false, time.Time{})
 		return
 	}
@@ -145,14 +153,23 @@ func (rd *reader) execute(ctx context.Context, t *task) {
 		return
 	}
 	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The stream is not complete: it must neither report COMPLETE nor
+		// fold its finished partitions into its cursor.
+		rd.fail(r, interruptedError(r))
 		rd.settle(t, false, time.Time{})
 		return
 	}
+	// Fail before cancelling, so that the cause, not the interruption it
+	// causes, is the error of the stream.
+	rd.fail(r, fmt.Errorf("stream %q: %w", r.st.Name, err))
 	if errors.As(err, &re) && re.Action == ActionFailSync {
 		rd.cancel()
 	}
-	rd.fail(r, fmt.Errorf("stream %q: %w", r.st.Name, err))
 	rd.settle(t, false, time.Time{})
+}
+
+func interruptedError(r *run) error {
+	return &TransientError{Err: fmt.Errorf("stream %q: the sync was interrupted before it finished", r.st.Name)}
 }
 
 // fail marks r and its descendants failed (the first error wins).
@@ -184,7 +201,7 @@ func (rd *reader) settle(t *task, ok bool, maxCursor time.Time) {
 	r := t.r
 	r.mu.Lock()
 	r.pending--
-	if ok && r.incr {
+	if ok && r.incr && !t.replay {
 		v := maxCursor
 		if r.st.Incremental.PartitionCursor != "" {
 			v = t.cursor
@@ -231,7 +248,13 @@ func (rd *reader) maybeFinish(r *run) {
 	}
 	r.finished = true
 	if r.failed == nil && r.incr {
-		// Fold the finished partitions into the cursor.
+		// Fold the finished partitions, those of saved state included,
+		// into the cursor.
+		for _, v := range r.state.Partitions {
+			if v.After(r.maxSeen) {
+				r.maxSeen = v
+			}
+		}
 		if r.maxSeen.After(r.state.Cursor) {
 			r.state.Cursor = r.maxSeen
 		}
@@ -370,7 +393,7 @@ restart:
 			}
 			return maxCursor, err
 		}
-		if page == 0 && r.parent == nil && r.st.Estimate != "" && r.selected {
+		if page == 0 && r.parent == nil && r.st.Estimate != "" && r.selected && !t.replay {
 			rd.estimate(r, pg.Body)
 		}
 		n, m, err := rd.handlePage(t, pg, seen, handled)
@@ -442,7 +465,7 @@ func (rd *reader) handlePage(t *task, pg *Page, first, skip int) (int, time.Time
 				children = append(children, ct)
 			}
 		}
-		if !r.selected {
+		if !r.selected || t.replay {
 			return nil
 		}
 		if r.incr && r.st.Incremental.PartitionCursor == "" {
@@ -462,9 +485,18 @@ func (rd *reader) handlePage(t *task, pg *Page, first, skip int) (int, time.Time
 		return nil
 	}
 	var err error
+	body := bytes.TrimSpace(pg.Body)
 	if at := r.st.recordsAt(); at == WholeBody {
-		err = each(pg.Body)
-	} else if arr, ok := path(pg.Body, strings.Split(at, ".")); ok && !isNull(arr) {
+		if len(body) > 0 && body[0] == '[' {
+			err = eachElement(body, each)
+		} else {
+			err = each(body)
+		}
+	} else if len(body) == 0 || body[0] != '{' {
+		err = fmt.Errorf("%s: the response is %s, not an object with the records under %q", sanitizeURL(pg.URL), describe(body), at)
+	} else if arr, ok := pathHead(body, strings.Split(at, ".")); ok && !bytes.HasPrefix(arr, []byte("null")) {
+		// arr runs to the end of the body: eachElement stops at its closing
+		// bracket, which saves a pass over the records to find it.
 		if len(arr) == 0 || arr[0] != '[' {
 			err = fmt.Errorf("%s: %q is %s, not an array of records", sanitizeURL(pg.URL), at, describe(arr))
 		} else {
@@ -558,25 +590,32 @@ func (rd *reader) childTask(c *run, parent *task, rec []byte) *task {
 		}
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.failed != nil {
+		c.mu.Unlock()
 		return nil
 	}
 	if c.incr {
 		if _, done := c.state.Partitions[t.key]; done {
-			return nil
-		}
-		if c.st.Incremental.PartitionCursor != "" && !t.cursor.IsZero() && !c.after(t.cursor) {
+			if len(c.children) == 0 {
+				c.mu.Unlock()
+				return nil
+			}
+			t.replay = true // its children may not be done
+		} else if c.st.Incremental.PartitionCursor != "" && !t.cursor.IsZero() && !c.after(t.cursor) {
+			c.mu.Unlock()
 			return nil
 		}
 	}
 	u, err := rd.resolve(c.st, vals)
 	if err != nil {
-		c.failed = fmt.Errorf("stream %q: %w", c.st.Name, err)
+		c.mu.Unlock()
+		// fail marks c's own children failed too.
+		rd.fail(c, fmt.Errorf("stream %q: %w", c.st.Name, err))
 		return nil
 	}
 	t.u = u
 	c.pending++
+	c.mu.Unlock()
 	return t
 }
 

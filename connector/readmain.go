@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,7 @@ func (s *Source) Read(ctx context.Context, out *protocol.Writer, log *slog.Logge
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("stream table: %w", err)
 	}
+	parent := ctx // rd.cancel (ActionFailSync) is not an interruption
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rd := &reader{src: s, out: out, log: log, now: s.Now, cancel: cancel}
@@ -53,10 +55,14 @@ func (s *Source) Read(ctx context.Context, out *protocol.Writer, log *slog.Logge
 			continue
 		}
 		r.parentDone = true
+		replay := false
 		if r.incr {
 			if _, done := r.state.Partitions[""]; done {
-				rd.maybeFinish(r)
-				continue
+				if len(r.children) == 0 {
+					rd.maybeFinish(r)
+					continue
+				}
+				replay = true // read again for its children only
 			}
 		}
 		u, err := rd.resolve(r.st, nil)
@@ -64,7 +70,7 @@ func (s *Source) Read(ctx context.Context, out *protocol.Writer, log *slog.Logge
 			return fmt.Errorf("stream %q: %w", r.st.Name, err)
 		}
 		r.pending = 1
-		rd.push(&task{r: r, u: u})
+		rd.push(&task{r: r, u: u, replay: replay})
 	}
 	workers := s.Concurrency
 	if workers <= 0 {
@@ -76,21 +82,21 @@ func (s *Source) Read(ctx context.Context, out *protocol.Writer, log *slog.Logge
 		go func() {
 			defer wg.Done()
 			for t := rd.pop(); t != nil; t = rd.pop() {
-				rd.execute(ctx, t)
+				rd.safeExecute(ctx, t)
 				rd.taskDone()
 			}
 		}()
 	}
 	wg.Wait()
 
-	interrupted := ctx.Err() != nil
+	interrupted := parent.Err() != nil
 	var failed []string
 	var firstErr error
 	for _, r := range rd.runs {
 		r.mu.Lock()
 		if !r.finished {
 			if r.failed == nil {
-				r.failed = &TransientError{Err: fmt.Errorf("stream %q: the sync was interrupted before it finished", r.st.Name)}
+				r.failed = interruptedError(r)
 			}
 			r.finished = true
 			if r.selected {
@@ -120,6 +126,19 @@ func (s *Source) Read(ctx context.Context, out *protocol.Writer, log *slog.Logge
 		return &ReportedError{Err: fmt.Errorf("%d of the selected streams failed (%s); first error: %w", len(failed), strings.Join(failed, ", "), firstErr)}
 	}
 	return nil
+}
+
+// safeExecute runs one task; a panic fails the task's stream (reported as
+// a system_error) instead of crashing the process.
+func (rd *reader) safeExecute(ctx context.Context, t *task) {
+	defer func() {
+		if p := recover(); p != nil {
+			rd.log.Error("internal error", "stream", t.r.st.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rd.fail(t.r, fmt.Errorf("stream %q: internal error: %v", t.r.st.Name, p))
+			rd.settle(t, false, time.Time{})
+		}
+	}()
+	rd.execute(ctx, t)
 }
 
 func (rd *reader) traceError(stream string, err error) {

@@ -12,7 +12,8 @@ import (
 )
 
 // WholeBody as a Stream's RecordsAt selects the whole response body as the
-// single record (detail endpoints).
+// single record (detail endpoints) or, when the body is a JSON array, each
+// of its elements (APIs that answer lists with a bare array).
 const WholeBody = "."
 
 // Source is an API described as a table of streams plus the defaults they
@@ -176,7 +177,13 @@ func (s *Source) Validate() error {
 		for _, p := range st.Params {
 			names[p.Name] = true
 		}
-		for _, ph := range placeholders(st.path()) {
+		phs := placeholders(st.path())
+		for _, vs := range st.Query {
+			for _, v := range vs {
+				phs = append(phs, placeholders(v)...)
+			}
+		}
+		for _, ph := range phs {
 			if !names[ph] {
 				return fmt.Errorf("stream %q: placeholder {%s} has no param", st.Name, ph)
 			}
