@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -129,7 +128,11 @@ func (r *requester) get(ctx context.Context, st *Stream, u *url.URL) (*Page, err
 				return nil, err
 			}
 		}
+		sent := r.now()
 		page, usedToken, apiErr, err := r.do(ctx, u)
+		if lim != nil && err == nil && (apiErr == nil || apiErr.Status != http.StatusTooManyRequests) {
+			lim.answered()
+		}
 		if err == nil && apiErr == nil {
 			return page, nil
 		}
@@ -155,7 +158,7 @@ func (r *requester) get(ctx context.Context, st *Stream, u *url.URL) (*Page, err
 						return nil, &RateLimitError{Category: category, Reset: reset}
 					}
 				} else if lim != nil {
-					lim.throttle()
+					lim.throttle(sent)
 				}
 			}
 			switch action {
@@ -176,7 +179,11 @@ func (r *requester) get(ctx context.Context, st *Stream, u *url.URL) (*Page, err
 				attempt--
 				continue
 			default:
-				return nil, &ruleError{APIError: apiErr, Action: action, Reason: reason}
+				re := &ruleError{APIError: apiErr, Action: action, Reason: reason}
+				if action == ActionConfigError {
+					return nil, &ConfigError{Err: re}
+				}
+				return nil, re
 			}
 		} else {
 			var ce *ConfigError
@@ -270,7 +277,7 @@ func (r *requester) do(ctx context.Context, u *url.URL) (page *Page, token strin
 		}
 		return nil, token, e, nil
 	}
-	if !json.Valid(body) {
+	if !validJSON(body) { // json.Valid's verdict, faster
 		// A 200 with a body that is not JSON is usually a cut connection.
 		return nil, token, nil, fmt.Errorf("GET %s: HTTP %d with a body that is not valid JSON (%d bytes): %s", sanitizeURL(u), resp.StatusCode, len(body), truncate(snippet(body), 80))
 	}

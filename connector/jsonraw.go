@@ -2,6 +2,7 @@ package connector
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 )
@@ -60,6 +61,10 @@ func skipValue(b []byte, i int) int {
 // skipString returns the index just past the string starting at b[i] == '"'.
 func skipString(b []byte, i int) int {
 	i++
+	// Eight bytes at a time while they hold no quote and no backslash.
+	for i+8 <= len(b) && !hasQuoteOrBackslash(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
 	for i < len(b) {
 		switch b[i] {
 		case '\\':
@@ -71,6 +76,212 @@ func skipString(b []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// hasByte reports whether one of the eight bytes of x is c (SWAR: a zero
+// byte of x^c·lsb borrows its high bit).
+func hasByte(x uint64, c byte) bool {
+	y := x ^ (lsb * uint64(c))
+	return (y-lsb)&^y&msb != 0
+}
+
+func hasQuoteOrBackslash(x uint64) bool { return hasByte(x, '"') || hasByte(x, '\\') }
+
+// hasStringEnd reports whether one of the eight bytes of x may end a plain
+// run of string bytes: a quote, a backslash or a control byte (< 0x20).
+func hasStringEnd(x uint64) bool {
+	return hasQuoteOrBackslash(x) || (x-lsb*0x20)&^x&msb != 0
+}
+
+// validJSON reports whether b is exactly one JSON value with optional white
+// space around it. It accepts and rejects exactly what encoding/json.Valid
+// does (nesting deeper than 10000 included; invalid UTF-8 in strings is
+// accepted) in one pass without a state function per byte: every response
+// body goes through it, and json.Valid was the largest item of the
+// connector's CPU profile.
+func validJSON(b []byte) bool {
+	var stackBuf [32]byte
+	stack := stackBuf[:0] // '{' or '[' per open container
+	i := skipSpace(b, 0)
+	for {
+		// A value starts at b[i].
+		if i >= len(b) {
+			return false
+		}
+		ok := true
+		switch c := b[i]; c {
+		case '{', '[':
+			if len(stack) >= maxNesting {
+				return false
+			}
+			stack = append(stack, c)
+			i = skipSpace(b, i+1)
+			if i < len(b) && b[i] == c+2 { // '}' or ']'
+				stack = stack[:len(stack)-1]
+				i++
+				break
+			}
+			if c == '{' {
+				if i, ok = validKey(b, i); !ok {
+					return false
+				}
+			}
+			continue
+		case '"':
+			i, ok = validString(b, i)
+		case 't':
+			i, ok = literal(b, i, "true")
+		case 'f':
+			i, ok = literal(b, i, "false")
+		case 'n':
+			i, ok = literal(b, i, "null")
+		default:
+			i, ok = validNumber(b, i)
+		}
+		if !ok {
+			return false
+		}
+		// After a value: close containers until a comma starts the next.
+		for {
+			i = skipSpace(b, i)
+			if len(stack) == 0 {
+				return i == len(b)
+			}
+			if i >= len(b) {
+				return false
+			}
+			top := stack[len(stack)-1]
+			if b[i] == top+2 {
+				stack = stack[:len(stack)-1]
+				i++
+				continue
+			}
+			if b[i] != ',' {
+				return false
+			}
+			i = skipSpace(b, i+1)
+			if top == '{' {
+				if i, ok = validKey(b, i); !ok {
+					return false
+				}
+			}
+			break
+		}
+	}
+}
+
+// maxNesting is encoding/json's limit of nested objects and arrays.
+const maxNesting = 10000
+
+// validKey checks an object key and its colon at b[i] and returns the index
+// of the value after them.
+func validKey(b []byte, i int) (int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return i, false
+	}
+	i, ok := validString(b, i)
+	if !ok {
+		return i, false
+	}
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != ':' {
+		return i, false
+	}
+	return skipSpace(b, i+1), true
+}
+
+// validString checks the string starting at b[i] == '"' and returns the
+// index past its closing quote.
+func validString(b []byte, i int) (int, bool) {
+	i++
+	for {
+		for i+8 <= len(b) && !hasStringEnd(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
+			return i, false
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			if i+1 >= len(b) {
+				return i, false
+			}
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex(b[i+2]) || !isHex(b[i+3]) || !isHex(b[i+4]) || !isHex(b[i+5]) {
+					return i, false
+				}
+				i += 6
+			default:
+				return i, false
+			}
+		default:
+			i++
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// validNumber checks the number starting at b[i]:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(b []byte, i int) (int, bool) {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(b):
+		return i, false
+	case b[i] == '0':
+		i++
+	case '1' <= b[i] && b[i] <= '9':
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	default:
+		return i, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if i >= len(b) || !isDigit(b[i]) {
+			return i, false
+		}
+		for i++; i < len(b) && isDigit(b[i]); i++ {
+		}
+	}
+	return i, true
+}
+
+func literal(b []byte, i int, lit string) (int, bool) {
+	if len(b)-i < len(lit) || string(b[i:i+len(lit)]) != lit {
+		return i, false
+	}
+	return i + len(lit), true
 }
 
 // eachMember calls fn with the raw key (without quotes, still escaped) and
@@ -121,6 +332,52 @@ func member(obj []byte, key string) ([]byte, bool) {
 		return true
 	})
 	return out, found
+}
+
+// memberHead is member without the scan to the end of the value: it
+// returns obj from the first byte of the value of key to the end of obj.
+func memberHead(obj []byte, key string) ([]byte, bool) {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(obj, i+1)
+	for i < len(obj) && obj[i] == '"' {
+		ke := skipString(obj, i)
+		if ke-1 < i+1 {
+			return nil, false
+		}
+		k := obj[i+1 : ke-1]
+		i = skipSpace(obj, ke)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(obj, i+1)
+		if string(k) == key {
+			return obj[i:], true
+		}
+		i = skipSpace(obj, skipValue(obj, i))
+		if i >= len(obj) || obj[i] != ',' {
+			return nil, false
+		}
+		i = skipSpace(obj, i+1)
+	}
+	return nil, false
+}
+
+// pathHead is path without the scan to the end of the value found: it
+// returns obj from the first byte of that value to the end of obj. A caller
+// that walks the value anyway (eachElement stops at the closing bracket)
+// saves a pass over it.
+func pathHead(obj []byte, keys []string) ([]byte, bool) {
+	v := obj
+	for _, k := range keys {
+		var ok bool
+		if v, ok = memberHead(v, k); !ok {
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 // path returns the raw value at a dotted path ("settings.timezone") of obj.

@@ -14,10 +14,17 @@ import (
 // A known per-second limit is a token bucket at 97% of the limit with a
 // burst of one, so no one-second window sees more than the limit. Without a
 // known limit requests are not paced until the API answers 429; then the
-// bucket starts at 90% of the rate observed in the last second and every
-// further 429 lowers it by a tenth. A known daily cap is counted locally:
-// when it is spent the category stops until 00:00 UTC instead of spending
-// requests on 429s.
+// bucket starts at 95% of the requests the API accepted in the second before
+// that answer (a per-second 429 means the API just counted its limit of
+// requests in its last second), and every further 429 lowers it by a tenth.
+// A 429 to a request sent before the last change of pace says nothing about
+// the new pace (the requests in flight when the first 429 arrives are
+// answered 429 too) and changes nothing. A pace lowered by 429s climbs back
+// by 5% a second towards its ceiling (97% of the known limit, or the first
+// estimate) once no 429 came for recoverAfter: one 429 from clock jitter,
+// or from another app of the account, does not slow the rest of the sync.
+// A known daily cap is counted locally: when it is spent the category stops
+// until 00:00 UTC instead of spending requests on 429s.
 type limiter struct {
 	name string
 	now  func() time.Time
@@ -28,15 +35,24 @@ type limiter struct {
 	day       int // yday+year*1000 of usedToday
 	usedToday int
 	exhausted time.Time // category unusable until then
-	window    [2]int    // requests started in this and the previous second
-	windowSec int64
-	throttled int // 429s seen
+	// answers holds when the API answered (not 429) the requests of the
+	// last second, while the category is unpaced.
+	answers   []time.Time
+	changed   time.Time  // last change of pace by a 429
+	raised    time.Time  // last step back up
+	ceiling   rate.Limit // the pace before any 429 lowered it
+	hold      time.Time  // no request before then (the API's window is full)
+	throttled int        // 429s seen
 }
+
+// recoverAfter is how long a lowered pace stays low without 429s.
+const recoverAfter = 5 * time.Second
 
 func newLimiter(name string, l Limit, now func() time.Time) *limiter {
 	lm := &limiter{name: name, now: now, perDay: l.PerDay}
 	if l.PerSecond > 0 {
-		lm.lim = rate.NewLimiter(rate.Limit(l.PerSecond*0.97), 1)
+		lm.ceiling = rate.Limit(l.PerSecond * 0.97)
+		lm.lim = rate.NewLimiter(lm.ceiling, 1)
 	}
 	return lm
 }
@@ -62,37 +78,73 @@ func (l *limiter) wait(ctx context.Context) error {
 		}
 		l.usedToday++
 	}
-	sec := now.Unix()
-	switch {
-	case sec == l.windowSec:
-	case sec == l.windowSec+1:
-		l.window = [2]int{0, l.window[0]}
-	default:
-		l.window = [2]int{}
-	}
-	l.windowSec = sec
-	l.window[0]++
 	lim := l.lim
+	if lim != nil && lim.Limit() < l.ceiling && now.Sub(l.changed) >= recoverAfter && now.Sub(l.raised) >= time.Second {
+		lim.SetLimit(min(l.ceiling, lim.Limit()*1.05))
+		l.raised = now
+	}
+	hold := min(l.hold.Sub(now), time.Second) // a second at most, whatever the clock does
 	l.mu.Unlock()
+	if hold > 0 {
+		t := time.NewTimer(hold)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 	if lim == nil {
 		return nil
 	}
 	return lim.Wait(ctx)
 }
 
-// throttle slows the category down after a per-second 429.
-func (l *limiter) throttle() {
+// answered records that the API answered a request of the category with
+// anything but a 429, for the estimate of an unknown limit.
+func (l *limiter) answered() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lim != nil {
+		return // paced: the estimate is made
+	}
+	now := l.now()
+	i := 0
+	for i < len(l.answers) && now.Sub(l.answers[i]) >= time.Second {
+		i++
+	}
+	if i > 0 {
+		l.answers = append(l.answers[:0], l.answers[i:]...)
+	}
+	l.answers = append(l.answers, now)
+}
+
+// throttle slows the category down after a per-second 429 to a request
+// sent at sent.
+func (l *limiter) throttle(sent time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.throttled++
+	now := l.now()
+	if sent.Before(l.changed) {
+		return // sent at the old pace
+	}
+	l.changed = now
 	if l.lim == nil {
-		observed := float64(l.window[0] + l.window[1])
-		if l.now().Unix() == l.windowSec {
-			// Two windows, the current one partial: an over-estimate is fine.
-			observed = math.Max(float64(l.window[1]), float64(l.window[0]))
+		// The API's last second holds the accepted requests: none more
+		// until the oldest of them is a second old.
+		accepted := 0
+		for _, t := range l.answers {
+			if now.Sub(t) < time.Second {
+				if accepted == 0 {
+					l.hold = t.Add(time.Second)
+				}
+				accepted++
+			}
 		}
-		r := math.Max(1, observed*0.9)
-		l.lim = rate.NewLimiter(rate.Limit(r), 1)
+		l.answers = nil
+		l.ceiling = rate.Limit(math.Max(1, float64(accepted)*0.95))
+		l.lim = rate.NewLimiter(l.ceiling, 1)
 		return
 	}
 	r := float64(l.lim.Limit()) * 0.9
