@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,11 @@ func New(ctx context.Context, c Config) *TokenSource {
 		early = time.Minute
 	}
 	c.Redact.Add(c.ClientSecret)
+	// The Basic Authorization header of token requests is the secret too:
+	// a token endpoint or proxy that echoes it in an error must not leak it.
+	for _, creds := range []string{url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret), c.ClientID + ":" + c.ClientSecret} {
+		c.Redact.Add(base64.StdEncoding.EncodeToString([]byte(creds)))
+	}
 	return &TokenSource{
 		cc: clientcredentials.Config{
 			ClientID:     c.ClientID,
