@@ -115,6 +115,7 @@ type Server struct {
 	revoked    map[string]bool
 	current    string
 	revokeDone bool
+	issued     []string // every access token granted, in order
 
 	pmu      sync.Mutex
 	pages    map[string]pageState
@@ -318,6 +319,14 @@ func (s *Server) Stats() Stats {
 		st.ByEndpointStatus[k] = m
 	}
 	return st
+}
+
+// IssuedTokens returns every access token the server granted, in order
+// (for tests that check no token leaks into the connector's output).
+func (s *Server) IssuedTokens() []string {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	return append([]string(nil), s.issued...)
 }
 
 // ResetStats zeroes the counters.

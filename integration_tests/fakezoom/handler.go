@@ -172,6 +172,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.tokens[tok] = now.Add(s.o.TokenLifetime)
 	s.current = tok
+	s.issued = append(s.issued, tok)
 	s.amu.Unlock()
 	var scopes []string
 	for _, sc := range allScopes {
