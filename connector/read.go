@@ -64,6 +64,27 @@ type task struct {
 	// give the stream's children their partitions: its records are not
 	// emitted again and its state is left as saved.
 	replay bool
+	// resumed marks a partition of a record-cursor stream that saved state
+	// marks done (the sync was interrupted after it): it is read again, but
+	// only its records after since (its saved cursor less the lookback) are
+	// emitted, so records it gained meanwhile are not lost.
+	resumed bool
+	since   time.Time
+	saved   time.Time
+}
+
+// admits reports whether a record with cursor ct of t's stream is emitted.
+func (t *task) admits(ct time.Time) bool {
+	if t.resumed && !ct.After(t.since) {
+		return false
+	}
+	return t.r.after(ct)
+}
+
+// resume marks t as the re-read of a partition finished before an
+// interruption with cursor saved (see task.resumed).
+func (t *task) resume(saved time.Time, lookback time.Duration) {
+	t.resumed, t.saved, t.since = true, saved, saved.Add(-lookback)
 }
 
 // reader runs one read.
@@ -206,6 +227,9 @@ func (rd *reader) settle(t *task, ok bool, maxCursor time.Time) {
 		if r.st.Incremental.PartitionCursor != "" {
 			v = t.cursor
 		}
+		if t.resumed && t.saved.After(v) {
+			v = t.saved
+		}
 		if v.IsZero() {
 			v = r.state.Cursor
 		}
@@ -313,10 +337,14 @@ func (rd *reader) readPartition(ctx context.Context, t *task) (time.Time, error)
 
 func (rd *reader) windowFrom(t *task) time.Time {
 	r := t.r
-	if r.incr && !r.lower.IsZero() && r.lower.After(r.windowStart) {
-		return r.lower
+	from := r.windowStart
+	if r.incr && !r.lower.IsZero() && r.lower.After(from) {
+		from = r.lower
 	}
-	return r.windowStart
+	if t.resumed && t.since.After(from) {
+		from = t.since
+	}
+	return from
 }
 
 // windows splits [from, now] into windows of inc.Window, formatted in
@@ -471,7 +499,7 @@ func (rd *reader) handlePage(t *task, pg *Page, first, skip int) (int, time.Time
 		if r.incr && r.st.Incremental.PartitionCursor == "" {
 			if v, ok := member(rec, r.st.Incremental.CursorField); ok {
 				if ct, err := parseTime(scalarString(v)); err == nil {
-					if !r.after(ct) {
+					if !t.admits(ct) {
 						return nil
 					}
 					if ct.After(maxCursor) {
@@ -595,7 +623,9 @@ func (rd *reader) childTask(c *run, parent *task, rec []byte) *task {
 		return nil
 	}
 	if c.incr {
-		if _, done := c.state.Partitions[t.key]; done {
+		if saved, done := c.state.Partitions[t.key]; done && c.st.Incremental.PartitionCursor == "" {
+			t.resume(saved, rd.src.Lookback)
+		} else if done {
 			if len(c.children) == 0 {
 				c.mu.Unlock()
 				return nil

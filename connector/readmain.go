@@ -55,22 +55,25 @@ func (s *Source) Read(ctx context.Context, out *protocol.Writer, log *slog.Logge
 			continue
 		}
 		r.parentDone = true
-		replay := false
+		t := &task{r: r}
 		if r.incr {
-			if _, done := r.state.Partitions[""]; done {
+			if saved, done := r.state.Partitions[""]; done && r.st.Incremental.PartitionCursor == "" {
+				t.resume(saved, s.Lookback)
+			} else if done {
 				if len(r.children) == 0 {
 					rd.maybeFinish(r)
 					continue
 				}
-				replay = true // read again for its children only
+				t.replay = true // read again for its children only
 			}
 		}
 		u, err := rd.resolve(r.st, nil)
 		if err != nil {
 			return fmt.Errorf("stream %q: %w", r.st.Name, err)
 		}
+		t.u = u
 		r.pending = 1
-		rd.push(&task{r: r, u: u, replay: replay})
+		rd.push(t)
 	}
 	workers := s.Concurrency
 	if workers <= 0 {

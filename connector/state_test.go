@@ -441,9 +441,12 @@ func TestInterruptedReadResumes(t *testing.T) {
 		t.Fatalf("resumed Read: %v\n%s", err, out2)
 	}
 	out2.checkStateCounts(t)
+	// A finished partition of a record-cursor stream is fetched again (it
+	// may have gained records since the interruption), but only its records
+	// after its saved cursor are emitted: none here, so no duplicates.
 	for _, id := range []string{"m11", "m12"} {
-		if f.hit("/meetings/"+id+"/registrants") != before[id] {
-			t.Errorf("resumed read fetched the finished partition %s again", id)
+		if f.hit("/meetings/"+id+"/registrants") != before[id]+1 {
+			t.Errorf("resumed read fetched the finished partition %s %d times, want once", id, f.hit("/meetings/"+id+"/registrants")-before[id])
 		}
 	}
 	var allMeetings, allRegistrants []string
@@ -493,16 +496,27 @@ func TestInterruptedRootResumes(t *testing.T) {
 	if got := string(out.lastState("boards")); got != `{"updated_at":"2026-01-02T00:00:00Z"}` {
 		t.Errorf("boards final state = %s", got)
 	}
-	t.Run("without children it is not read", func(t *testing.T) {
+	t.Run("records it gained after the interruption are emitted", func(t *testing.T) {
+		f := newFake(t)
+		f.json("/boards", `{"boards":[{"id":1,"updated_at":"2026-01-01T00:00:00Z"},{"id":2,"updated_at":"2026-01-02T00:00:00Z"},{"id":3,"updated_at":"2026-01-03T00:00:00Z"}]}`)
+		src := f.source(connector.Stream{Name: "boards", Incremental: &connector.Incremental{CursorField: "updated_at"}})
+		out, err := runRead(t, src, cat(inc("boards")), state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equalStrings(t, "boards", out.field(t, "boards", "id"), []string{"3"})
+		equalStrings(t, "statuses", out.statuses("boards"), []string{"STARTED", "RUNNING", "COMPLETE"})
+		if got := string(out.lastState("boards")); got != `{"updated_at":"2026-01-03T00:00:00Z"}` {
+			t.Errorf("boards final state = %s", got)
+		}
+	})
+	t.Run("without new records it emits nothing", func(t *testing.T) {
 		f := newFake(t)
 		f.json("/boards", `{"boards":[]}`)
 		src := f.source(connector.Stream{Name: "boards", Incremental: &connector.Incremental{CursorField: "updated_at"}})
 		out, err := runRead(t, src, cat(inc("boards")), state)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if f.totalHits() != 0 {
-			t.Errorf("%d requests for a finished root", f.totalHits())
 		}
 		equalStrings(t, "statuses", out.statuses("boards"), []string{"STARTED", "COMPLETE"})
 		if got := string(out.lastState("boards")); got != `{"updated_at":"2026-01-02T00:00:00Z"}` {
