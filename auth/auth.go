@@ -159,7 +159,11 @@ func (t *TokenSource) explain(err error) error {
 		case code == "invalid_request":
 			what = "Zoom refused the token request: check account_id and that the app is a Server-to-Server OAuth app"
 		}
-		msg := fmt.Sprintf("%s (POST %s: HTTP %d, %s: %s)", what, host, status, code, reason)
+		detail := reason
+		if code != "" {
+			detail = code + ": " + reason
+		}
+		msg := fmt.Sprintf("%s (POST %s: HTTP %d, %s)", what, host, status, detail)
 		if status >= 500 || status == http.StatusTooManyRequests {
 			return &connector.TransientError{Err: errors.New(msg)}
 		}
