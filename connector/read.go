@@ -169,7 +169,11 @@ func (rd *reader) execute(ctx context.Context, t *task) {
 		if reason == "" {
 			reason = "skipped by error rule"
 		}
-		rd.log.Info("skipping partition: "+reason, "stream", r.st.Name, "partition", t.key, "status", re.Status, "code", re.Code, "message", re.Message)
+		stream := r.st.Name
+		if r.st.Hidden {
+			stream += " (parent of " + strings.Join(r.descendants(), ", ") + ")"
+		}
+		rd.log.Info("skipping partition: "+reason, "stream", stream, "partition", t.key, "status", re.Status, "code", re.Code, "message", re.Message)
 		rd.settle(t, true, maxCursor)
 		return
 	}
@@ -570,6 +574,18 @@ func describe(v []byte) string {
 		return "an object"
 	}
 	return "a number"
+}
+
+// descendants names the selected streams that depend on r.
+func (r *run) descendants() []string {
+	var out []string
+	for _, c := range r.children {
+		if c.selected {
+			out = append(out, c.st.Name)
+		}
+		out = append(out, c.descendants()...)
+	}
+	return out
 }
 
 // after reports whether cursor t is past r's lower bound.
