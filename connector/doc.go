@@ -111,10 +111,10 @@
 // one is not paced until the API answers 429; then it is paced from the
 // rate the API accepted, and every further 429 slows it down. While a
 // stream waits on a 429 it reports a RUNNING stream status with a
-// RATE_LIMITED reason. A 429 whose X-RateLimit-Type (or message) says
-// "daily" exhausts the category until its Retry-After or the next 00:00
-// UTC: the streams of that category stop with a transient_error naming the
-// reset time, the other categories go on. A known PerDay cap is counted
+// RATE_LIMITED reason. An answer matched by an ActionQuota rule (Zoom's
+// daily-limit 429, say) exhausts the category until its Retry-After or the
+// next 00:00 UTC: the streams of that category stop with a transient_error
+// naming the reset time, the other categories go on. A known PerDay cap is counted
 // locally, so the category stops after that many requests without spending
 // requests on 429s.
 //

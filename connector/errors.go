@@ -3,6 +3,7 @@ package connector
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 )
 
@@ -52,7 +53,7 @@ type APIError struct {
 	HasCode     bool   // whether the body carried a code
 	Message     string // the API's message, or a snippet of the body
 	RetryAfter  time.Duration
-	Header      map[string]string // selected headers (rate-limit ones)
+	Header      http.Header // the answer's headers
 }
 
 func (e *APIError) Error() string {

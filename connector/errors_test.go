@@ -608,8 +608,9 @@ func TestPerSecond429(t *testing.T) {
 	}
 }
 
-// TestDaily429: a daily-limit 429 stops the streams of its category with a
-// transient error naming the reset time; other categories go on.
+// TestDaily429: a 429 matched by an ActionQuota rule (a daily limit) stops
+// the streams of its category with a transient error naming the reset
+// time; other categories go on.
 func TestDaily429(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -642,6 +643,7 @@ func TestDaily429(t *testing.T) {
 			)
 			src.Now = func() time.Time { return now }
 			src.Limits = map[string]connector.Limit{"Heavy": {}, "Light": {}}
+			src.Errors = []connector.ErrorRule{{Status: []int{429}, Header: "x-ratelimit-type", HeaderValue: "DAILY", Action: connector.ActionQuota}}
 			src.Concurrency = 1
 			out, err := runRead(t, src, frAll("heavy1", "heavy2", "light"), nil)
 			if err == nil {

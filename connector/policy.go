@@ -28,19 +28,29 @@ const (
 	// ActionRestart restarts the listing from its first page (an expired
 	// page token); records already emitted are not emitted again.
 	ActionRestart
+	// ActionQuota means the stream's rate-limit category is spent until the
+	// answer's Retry-After (default: the next 00:00 UTC), like a daily cap:
+	// the category's streams stop with a transient error naming the reset
+	// time while the other categories go on. A Retry-After within
+	// RetryPolicy.MaxWait is waited out instead.
+	ActionQuota
 )
 
 func (a Action) String() string {
-	return [...]string{"fail", "skip", "retry", "config error", "fail sync", "refresh auth", "restart listing"}[a]
+	return [...]string{"fail", "skip", "retry", "config error", "fail sync", "refresh auth", "restart listing", "quota spent"}[a]
 }
 
-// ErrorRule matches an error answer on its HTTP status and the API's error
-// code and message in the body. Empty criteria match anything.
+// ErrorRule matches an error answer on its HTTP status, a header, and the
+// API's error code and message in the body. Empty criteria match anything;
+// text matches are case-insensitive substrings.
 type ErrorRule struct {
 	Status  []int  // HTTP statuses
 	Codes   []int  // body error codes
 	Message string // substring of the body message
-	Action  Action
+	// Header names a response header that must be present and, if
+	// HeaderValue is set, contain it.
+	Header, HeaderValue string
+	Action              Action
 	// Reason is logged with skips and put in front of failures.
 	Reason string
 }
@@ -54,6 +64,12 @@ func (r ErrorRule) matches(e *APIError) bool {
 	}
 	if r.Message != "" && !strings.Contains(strings.ToLower(e.Message), strings.ToLower(r.Message)) {
 		return false
+	}
+	if r.Header != "" {
+		v, ok := e.Header[http.CanonicalHeaderKey(r.Header)]
+		if !ok || !strings.Contains(strings.ToLower(strings.Join(v, ",")), strings.ToLower(r.HeaderValue)) {
+			return false
+		}
 	}
 	return true
 }

@@ -56,6 +56,10 @@ var (
 
 // zoomErrors apply to every stream, after its own rules.
 var zoomErrors = []connector.ErrorRule{
+	// Zoom's daily cap (Heavy and Resource-intensive requests): 429 with
+	// X-RateLimit-Type: Daily-limit and Retry-After at 00:00 UTC.
+	{Status: []int{http.StatusTooManyRequests}, Header: "X-RateLimit-Type", HeaderValue: "daily", Action: connector.ActionQuota, Reason: "Zoom's daily request limit"},
+	{Status: []int{http.StatusTooManyRequests}, Message: "daily rate limit", Action: connector.ActionQuota, Reason: "Zoom's daily request limit"},
 	{Status: []int{http.StatusUnauthorized}, Codes: []int{124}, Action: connector.ActionRefreshAuth, Reason: "access token rejected"},
 	{Codes: []int{4711, 4700}, Action: connector.ActionConfigError, Reason: "the Zoom app lacks a scope this stream needs (add it in the App Marketplace)"},
 	{Status: []int{http.StatusBadRequest}, Codes: []int{300}, Message: "next page token", Action: connector.ActionRestart, Reason: "page token expired"},
