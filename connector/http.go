@@ -130,7 +130,7 @@ func (r *requester) get(ctx context.Context, st *Stream, u *url.URL) (*Page, err
 		sent := r.now()
 		page, usedToken, apiErr, err := r.do(ctx, u)
 		if lim != nil && err == nil && (apiErr == nil || apiErr.Status != http.StatusTooManyRequests) {
-			lim.answered()
+			lim.answered(sent)
 		}
 		if err == nil && apiErr == nil {
 			return page, nil
