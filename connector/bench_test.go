@@ -14,8 +14,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -41,24 +39,7 @@ var benchPage struct {
 func usersPage(b *testing.B) []byte {
 	b.Helper()
 	benchPage.once.Do(func() {
-		h := fakezoom.New(fakezoom.Options{Seed: 1, Users: benchPageSize}).Handler()
-		form := url.Values{"grant_type": {"account_credentials"}, "account_id": {"fake-account"}}
-		req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth("fake-client", "fake-secret")
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		var tok struct {
-			AccessToken string `json:"access_token"`
-		}
-		if benchPage.err = json.Unmarshal(rec.Body.Bytes(), &tok); benchPage.err != nil {
-			return
-		}
-		req = httptest.NewRequest(http.MethodGet, "/v2/users?page_size=300", nil)
-		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-		rec = httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		benchPage.body = rec.Body.Bytes()
+		benchPage.body, benchPage.err = fakezoom.New(fakezoom.Options{Seed: 1, Users: benchPageSize}).Get("/users?page_size=300")
 	})
 	if benchPage.err != nil || !json.Valid(benchPage.body) {
 		b.Fatalf("users page: %v: %.200s", benchPage.err, benchPage.body)

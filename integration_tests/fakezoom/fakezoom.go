@@ -26,10 +26,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -445,4 +449,31 @@ func jsonTime(t time.Time) []byte {
 func dayStart(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// Get serves one authorized GET of an API path (e.g. "/users?page_size=300")
+// in process, without a listener, and returns the response body: a page of
+// realistic Zoom JSON for benchmarks. A status other than 200 is an error.
+func (s *Server) Get(path string) ([]byte, error) {
+	h := s.Handler()
+	form := url.Values{"grant_type": {"account_credentials"}, "account_id": {s.o.AccountID}}
+	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(s.o.ClientID, s.o.ClientSecret)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || tok.AccessToken == "" {
+		return nil, fmt.Errorf("fakezoom: token: HTTP %d: %s", rec.Code, rec.Body.Bytes())
+	}
+	req = httptest.NewRequest(http.MethodGet, "/v2"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("fakezoom: GET %s: HTTP %d: %s", path, rec.Code, rec.Body.Bytes())
+	}
+	return rec.Body.Bytes(), nil
 }
