@@ -773,3 +773,39 @@ func TestStreamStatusAndEstimate(t *testing.T) {
 	equalStrings(t, "estimates", estimates, []string{"full/STREAM/3"})
 	out.checkStateCounts(t)
 }
+
+// TestSkipLogsAreBounded: a stream that skips many partitions logs the
+// first few one by one and the rest in one summary line.
+func TestSkipLogsAreBounded(t *testing.T) {
+	f := newFake(t)
+	var items []string
+	for i := range 12 {
+		items = append(items, fmt.Sprintf(`{"id":%d}`, i))
+		f.handle(fmt.Sprintf("/items/%d/notes", i), func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 400, `{"code":300,"message":"notes are off"}`)
+		})
+	}
+	f.json("/items", `{"items":[`+strings.Join(items, ",")+`]}`)
+	src := f.source(
+		connector.Stream{Name: "items"},
+		connector.Stream{Name: "notes", Parent: "items", Path: "/items/{id}/notes", Params: []connector.Param{{Name: "id", Field: "id"}},
+			Errors: []connector.ErrorRule{{Codes: []int{300}, Action: connector.ActionSkip, Reason: "notes disabled"}}},
+	)
+	out, err := runRead(t, src, frAll("items", "notes"), nil)
+	if err != nil {
+		t.Fatalf("Read: %v\n%s", err, out)
+	}
+	var each, summary int
+	for _, l := range out.logs("INFO") {
+		switch {
+		case strings.HasPrefix(l, "skipping partition: notes disabled"):
+			each++
+		case strings.HasPrefix(l, "skipped 12 partitions in all (7 more than logged above): notes disabled"):
+			summary++
+		}
+	}
+	if each != 5 || summary != 1 {
+		t.Errorf("%d skip lines and %d summaries, want 5 and 1:\n%s", each, summary, strings.Join(out.logs("INFO"), "\n"))
+	}
+	equalStrings(t, "notes statuses", out.statuses("notes"), []string{"STARTED", "COMPLETE"})
+}

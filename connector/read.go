@@ -50,6 +50,9 @@ type run struct {
 	running     bool
 	lastState   time.Time
 	estimateSet bool
+	// skips counts skipped partitions by reason; only the first few of
+	// each reason are logged one by one, the rest in a summary at the end.
+	skips map[string]int
 }
 
 // task is one partition of one stream: the values its parent record gave.
@@ -173,7 +176,16 @@ func (rd *reader) execute(ctx context.Context, t *task) {
 		if r.st.Hidden {
 			stream += " (parent of " + strings.Join(r.descendants(), ", ") + ")"
 		}
-		rd.log.Info("skipping partition: "+reason, "stream", stream, "partition", t.key, "status", re.Status, "code", re.Code, "message", re.Message)
+		r.mu.Lock()
+		if r.skips == nil {
+			r.skips = map[string]int{}
+		}
+		r.skips[reason]++
+		n := r.skips[reason]
+		r.mu.Unlock()
+		if n <= skipsLogged {
+			rd.log.Info("skipping partition: "+reason, "stream", stream, "partition", t.key, "status", re.Status, "code", re.Code, "message", re.Message)
+		}
 		rd.settle(t, true, maxCursor)
 		return
 	}
@@ -196,6 +208,11 @@ func (rd *reader) execute(ctx context.Context, t *task) {
 func interruptedError(r *run) error {
 	return &TransientError{Err: fmt.Errorf("stream %q: the sync was interrupted before it finished", r.st.Name)}
 }
+
+// skipsLogged is how many skipped partitions of one stream and reason are
+// logged one by one; a large account may skip thousands (every meeting
+// without registration), which would drown the log.
+const skipsLogged = 5
 
 // fail marks r and its descendants failed (the first error wins).
 func (rd *reader) fail(r *run, err error) {
@@ -275,6 +292,11 @@ func (rd *reader) maybeFinish(r *run) {
 		return
 	}
 	r.finished = true
+	for reason, n := range r.skips {
+		if n > skipsLogged {
+			rd.log.Info(fmt.Sprintf("skipped %d partitions in all (%d more than logged above): %s", n, n-skipsLogged, reason), "stream", r.st.Name)
+		}
+	}
 	if r.failed == nil && r.incr {
 		// Fold the finished partitions, those of saved state included,
 		// into the cursor.
