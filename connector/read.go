@@ -53,6 +53,13 @@ type run struct {
 	// skips counts skipped partitions by reason; only the first few of
 	// each reason are logged one by one, the rest in a summary at the end.
 	skips map[string]int
+
+	// paramPaths and paramKeys are, per Param, its Field split at dots and
+	// its encoded `,"name":` prefix: computed once (paramsOnce), used per
+	// parent record.
+	paramsOnce sync.Once
+	paramPaths [][]string
+	paramKeys  [][]byte
 }
 
 // task is one partition of one stream: the values its parent record gave.
@@ -624,10 +631,17 @@ func (r *run) after(t time.Time) bool {
 // childTask builds the partition of child stream c for parent record rec,
 // or nil when incremental state says it is already read.
 func (rd *reader) childTask(c *run, parent *task, rec []byte) *task {
+	c.paramsOnce.Do(func() {
+		for _, p := range c.st.Params {
+			name, _ := json.Marshal(p.Name)
+			c.paramPaths = append(c.paramPaths, strings.Split(p.Field, "."))
+			c.paramKeys = append(c.paramKeys, append(append([]byte{','}, name...), ':'))
+		}
+	})
 	vals := make(map[string][]byte, len(c.st.Params))
 	var extra []byte
-	for _, p := range c.st.Params {
-		v, ok := path(rec, strings.Split(p.Field, "."))
+	for i, p := range c.st.Params {
+		v, ok := path(rec, c.paramPaths[i])
 		if !ok {
 			v, ok = parent.vals[p.Field]
 		}
@@ -636,10 +650,7 @@ func (rd *reader) childTask(c *run, parent *task, rec []byte) *task {
 		}
 		vals[p.Name] = v
 		if p.Add {
-			name, _ := json.Marshal(p.Name)
-			extra = append(extra, ',')
-			extra = append(extra, name...)
-			extra = append(extra, ':')
+			extra = append(extra, c.paramKeys[i]...)
 			if p.AsString && len(v) > 0 && v[0] != '"' && !isNull(v) {
 				s, _ := json.Marshal(string(v))
 				extra = append(extra, s...)
