@@ -419,8 +419,8 @@ func dockerCanonical(t *testing.T, recs []json.RawMessage) []string {
 	return out
 }
 
-// dockerUserAgents records the User-Agent of every API request (under /v2/)
-// to h. Token requests are left out: the OAuth library sends its own.
+// dockerUserAgents records the User-Agent of every request to h: API
+// requests and token requests alike carry the stamped version.
 type dockerUserAgents struct {
 	mu   sync.Mutex
 	seen map[string]int
@@ -428,14 +428,12 @@ type dockerUserAgents struct {
 
 func (u *dockerUserAgents) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v2/") {
-			u.mu.Lock()
-			if u.seen == nil {
-				u.seen = map[string]int{}
-			}
-			u.seen[r.UserAgent()]++
-			u.mu.Unlock()
+		u.mu.Lock()
+		if u.seen == nil {
+			u.seen = map[string]int{}
 		}
+		u.seen[r.UserAgent()]++
+		u.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})
 }

@@ -132,7 +132,7 @@ func open(ctx context.Context, raw json.RawMessage, env connector.Env, version s
 	ts := auth.New(ctx, auth.Config{
 		AccountID: c.AccountID, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
 		TokenURL:   c.AuthorizationEndpoint,
-		HTTPClient: &http.Client{Timeout: timeout, Transport: transport, CheckRedirect: noRedirect},
+		HTTPClient: &http.Client{Timeout: timeout, Transport: userAgent{transport, "source-zoom/" + version}, CheckRedirect: noRedirect},
 		Redact:     env.Redact,
 	})
 	src := &connector.Source{
@@ -173,6 +173,19 @@ func open(ctx context.Context, raw json.RawMessage, env connector.Env, version s
 }
 
 func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// userAgent sets the User-Agent of token requests, which the oauth2
+// package builds itself.
+type userAgent struct {
+	base http.RoundTripper
+	ua   string
+}
+
+func (u userAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("User-Agent", u.ua)
+	return u.base.RoundTrip(r)
+}
 
 // check fetches a token and reads one user, and says which of credentials,
 // account, scope or network is wrong.
